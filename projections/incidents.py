@@ -1,0 +1,110 @@
+"""What the read model makes of each event: the incident list, per-status counts, revocations.
+
+A batch of events is folded into one ``Changes`` value, so that a view applies a whole batch in
+one transaction with a handful of statements, whatever the batch size.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from domain.incident import Incident, Status
+from domain.session import Session
+
+
+@dataclass(frozen=True)
+class IncidentRow:
+    """One line of the incident list, as the view stores it."""
+
+    id: UUID
+    status: str
+    source: str
+    description: str
+    created_at: datetime
+    updated_at: datetime
+    version: int
+
+
+@dataclass(frozen=True)
+class StatusUpdate:
+    """The latest status of a listed incident; ``previous_version`` is what the view must hold."""
+
+    id: UUID
+    status: str
+    updated_at: datetime
+    version: int
+    previous_version: int
+
+
+@dataclass
+class Changes:
+    """The net effect of a batch of events on the views."""
+
+    new_incidents: dict[UUID, IncidentRow] = field(default_factory=dict)
+    status_updates: dict[UUID, StatusUpdate] = field(default_factory=dict)
+    count_deltas: Counter[str] = field(default_factory=Counter)
+    revoked_sessions: dict[UUID, datetime] = field(default_factory=dict)
+
+    def __bool__(self) -> bool:
+        return bool(
+            self.new_incidents
+            or self.status_updates
+            or any(self.count_deltas.values())
+            or self.revoked_sessions
+        )
+
+
+class UnexpectedEventError(Exception):
+    """An event contradicts the view (e.g. a status change of an unknown incident)."""
+
+
+def fold(events: Iterable[Any], into: Changes | None = None) -> Changes:
+    """Fold domain events, in notification order, into the changes they make to the views."""
+    changes = into if into is not None else Changes()
+    for event in events:
+        if isinstance(event, Incident.IncidentReported):
+            changes.new_incidents[event.originator_id] = IncidentRow(
+                id=event.originator_id,
+                status=Status.NEW.value,
+                source=event.source,
+                description=event.description,
+                created_at=event.timestamp,
+                updated_at=event.timestamp,
+                version=event.originator_version,
+            )
+            changes.count_deltas[Status.NEW.value] += 1
+        elif isinstance(event, Incident.StatusChanged):
+            _fold_status_change(changes, event)
+        elif isinstance(event, Session.SessionRevoked):
+            changes.revoked_sessions[event.originator_id] = event.timestamp
+    return changes
+
+
+def _fold_status_change(changes: Changes, event: Any) -> None:
+    incident_id = event.originator_id
+    new_row = changes.new_incidents.get(incident_id)
+    if new_row is not None:
+        if new_row.version != event.originator_version - 1:
+            raise UnexpectedEventError(f"out-of-order event for incident {incident_id}")
+        changes.new_incidents[incident_id] = replace(
+            new_row,
+            status=event.to_status,
+            updated_at=event.timestamp,
+            version=event.originator_version,
+        )
+    else:
+        earlier = changes.status_updates.get(incident_id)
+        changes.status_updates[incident_id] = StatusUpdate(
+            incident_id,
+            event.to_status,
+            event.timestamp,
+            event.originator_version,
+            earlier.previous_version if earlier else event.originator_version - 1,
+        )
+    changes.count_deltas[event.from_status] -= 1
+    changes.count_deltas[event.to_status] += 1

@@ -1,0 +1,1 @@
+"""The HTTP face of the incident tracker (Sanic), its settings and its command line."""

@@ -1,0 +1,80 @@
+"""Reading requests into schemas and writing schemas into responses."""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from pydantic import ValidationError
+from sanic import HTTPResponse, Request
+
+from application.records import IncidentState
+from domain.incident import Source, Status
+from projections.incidents import IncidentRow
+from web.errors import Problem, from_validation_error
+from web.schemas import IncidentResponseSchema, Schema
+
+M = TypeVar("M", bound=Schema)
+
+
+def parse_body(request: Request, model: type[M]) -> M:
+    content_type = request.headers.get("content-type", "application/json")
+    media_type = content_type.split(";", 1)[0].strip().lower()
+    if media_type != "application/json" and not media_type.endswith("+json"):
+        raise Problem(415, "send the body as application/json")
+    try:
+        return model.model_validate_json(request.body or b"")
+    except ValidationError as error:
+        raise from_validation_error(error, "body") from None
+
+
+def parse_query(request: Request, model: type[M]) -> M:
+    """Validate the query parameters ``model`` knows; others (``access_token``, ...) are ignored."""
+    values: dict[str, Any] = {}
+    for name in model.model_fields:
+        given = request.args.getlist(name)
+        if len(given) > 1:
+            raise Problem(422, f"query parameter '{name}' is repeated",
+                          errors=[{"loc": ["query", name], "msg": "give it once"}])
+        if given:
+            values[name] = given[0]
+    try:
+        return model.model_validate(values)
+    except ValidationError as error:
+        raise from_validation_error(error, "query") from None
+
+
+def json_response(
+    body: Schema, status: int = 200, headers: dict[str, str] | None = None
+) -> HTTPResponse:
+    return HTTPResponse(
+        body.model_dump_json(exclude_none=True), status=status, headers=headers,
+        content_type="application/json",
+    )
+
+
+def incident_schema(incident: IncidentState | IncidentRow) -> IncidentResponseSchema:
+    # Built without re-validation: the values come from our own aggregate or view.
+    return IncidentResponseSchema.model_construct(
+        id=incident.id,
+        status=Status(incident.status),
+        source=Source(incident.source),
+        description=incident.description,
+        created_at=incident.created_at,
+        updated_at=incident.updated_at,
+        version=incident.version,
+    )
+
+
+def etag(version: int) -> str:
+    return f'"{version}"'
+
+
+def if_match(request: Request) -> int | None:
+    """The version named by ``If-Match`` (``"3"``), None if absent or ``*``."""
+    value = request.headers.get("if-match")
+    if value is None or value.strip() == "*":
+        return None
+    tag = value.strip().removeprefix("W/").strip('"')
+    if not tag.isdigit() or len(tag) > 10:
+        raise Problem(412, "If-Match must name a version as an entity tag, like \"3\"")
+    return int(tag)
