@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: run test lint bench bench-quick fuzz clean
+.PHONY: run test lint bench bench-quick fuzz-nightly browser clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,10 +16,20 @@ $(BIN)/.installed: pyproject.toml
 run: $(BIN)/.installed
 	$(BIN)/incident-tracker serve
 
-test: $(BIN)/.installed
+test: $(BIN)/.installed browser
 	scripts/ensure-postgres
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
+
+# Schemathesis with >= 500 generated cases per operation, on both backends (~15 min).
+fuzz-nightly: $(BIN)/.installed
+	FUZZ_EXAMPLES=500 $(BIN)/python -m pytest tests/web/test_fuzz.py -q
+
+# Debian's Chromium for the Swagger UI test (tests/web/test_swagger_ui.py); CI installs it.
+browser:
+	@command -v chromium >/dev/null \
+	  || { command -v apt-get >/dev/null && apt-get update -qq && apt-get install -y -qq chromium >/dev/null; } \
+	  || echo "warning: no chromium; the Swagger UI test is skipped here (and fails in CI)"
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .

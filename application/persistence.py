@@ -11,7 +11,9 @@ from urllib.parse import unquote, urlsplit
 
 import psycopg
 from eventsourcing.persistence import InterfaceError, OperationalError
-from eventsourcing.postgres import PostgresApplicationRecorder
+from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
+
+from application.breaker import DatabaseUnavailableError, breaker_for
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -93,22 +95,42 @@ def event_store_env(
     }
 
 
-def _retry_once_on_stale_connection(method: F) -> F:
-    """Replace the library's 10 x 0.2 s retry loop by one retry after purging dead connections.
+#: Seconds a pool keeps retrying a lost connection before it gives up; afterwards the next
+#: request that needs a connection opens a new one at once. (psycopg's default, 5 minutes of
+#: exponential backoff, can leave a pool empty for as long again as the outage lasted.)
+RECONNECT_GIVE_UP = 2.0
 
-    After a database restart every pooled connection is dead; the pool's ``check()`` drops them
-    so the retry gets a fresh one. If the database is really down, the caller learns it within
-    one connect timeout instead of ten, and the web layer answers 503.
+
+def session_options(lock_timeout: float) -> str:
+    """libpq ``options``: no statement of ours waits longer than this for a lock."""
+    return f"-c lock_timeout={int(lock_timeout * 1000)}" if lock_timeout > 0 else ""
+
+
+def is_lock_timeout(error: BaseException) -> bool:
+    return isinstance(error.__cause__ or error, psycopg.errors.LockNotAvailable)
+
+
+def _fail_fast(method: F) -> F:
+    """Replace the library's 10 x 0.2 s retry loop by: the breaker; one probe; one retry.
+
+    After a database restart every pooled connection is dead: if a fresh connection works, the
+    pool is purged and the call retried once. If the database is really down, the breaker trips
+    and the caller learns it at once (503) instead of after ten attempts. Lock timeouts are not
+    retried: the lock timeout already waited, a retry would double it.
     """
     undecorated = getattr(method, "__wrapped__", method)
 
     @wraps(undecorated)
-    def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
+    def wrapper(self: FailFastApplicationRecorder, *args: Any, **kwargs: Any) -> Any:
+        self.pass_breaker()
         try:
             return undecorated(self, *args, **kwargs)
         except (InterfaceError, OperationalError) as error:
-            if isinstance(error.__cause__, psycopg.errors.LockNotAvailable):
-                raise  # the lock timeout already waited; retrying would double it
+            if is_lock_timeout(error) or isinstance(error, DatabaseUnavailableError):
+                raise
+            if not self.database_answers():
+                self.breaker.trip()
+                raise DatabaseUnavailableError(str(error)) from error
             self.datastore.pool.check()
             return undecorated(self, *args, **kwargs)
 
@@ -116,12 +138,49 @@ def _retry_once_on_stale_connection(method: F) -> F:
 
 
 class FailFastApplicationRecorder(PostgresApplicationRecorder):
-    insert_events = _retry_once_on_stale_connection(PostgresApplicationRecorder.insert_events)
-    select_events = _retry_once_on_stale_connection(PostgresApplicationRecorder.select_events)
-    select_notifications = _retry_once_on_stale_connection(
-        PostgresApplicationRecorder.select_notifications
-    )
-    max_notification_id = _retry_once_on_stale_connection(
-        PostgresApplicationRecorder.max_notification_id
-    )
+    def __init__(self, datastore: PostgresDatastore, **kwargs: Any) -> None:
+        pool = datastore.pool
+        conninfo = pool.kwargs if isinstance(pool.kwargs, dict) else {}
+        self.breaker = breaker_for(conninfo["host"], conninfo["port"], conninfo["dbname"])
+        self._probe_timeout = max(2, round(pool.timeout))
+        # Before the pool opens (the library's constructor opens it): every connection gets a
+        # connect timeout and a lock timeout, so that reads, not only the library's inserts,
+        # give up on a locked table.
+        pool.kwargs = {
+            **conninfo,
+            "connect_timeout": self._probe_timeout,
+            "options": session_options(datastore.lock_timeout),
+        }
+        pool.reconnect_timeout = RECONNECT_GIVE_UP
+        super().__init__(datastore, **kwargs)
 
+    def pass_breaker(self) -> None:
+        admitted = self.breaker.admit()
+        if admitted == "go":
+            return
+        if admitted == "probe":
+            reachable = False
+            try:
+                reachable = self.database_answers()
+            finally:  # whatever happens, the next caller may probe again
+                self.breaker.probed(reachable)
+            if reachable:
+                self.datastore.pool.check()  # connections from before the outage are dead
+                return
+        raise DatabaseUnavailableError("the database is unreachable")
+
+    def database_answers(self) -> bool:
+        """Whether a fresh connection (not one from the pool) can be opened right now."""
+        kwargs = dict(self.datastore.pool.kwargs or {})  # type: ignore[call-overload]
+        kwargs.pop("row_factory", None)
+        kwargs["connect_timeout"] = self._probe_timeout
+        try:
+            psycopg.connect(**kwargs).close()
+        except psycopg.Error:
+            return False
+        return True
+
+    insert_events = _fail_fast(PostgresApplicationRecorder.insert_events)
+    select_events = _fail_fast(PostgresApplicationRecorder.select_events)
+    select_notifications = _fail_fast(PostgresApplicationRecorder.select_notifications)
+    max_notification_id = _fail_fast(PostgresApplicationRecorder.max_notification_id)

@@ -10,6 +10,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from itertools import repeat
 from typing import Any
 from uuid import UUID
 
@@ -49,6 +50,9 @@ class Changes:
     status_updates: dict[UUID, StatusUpdate] = field(default_factory=dict)
     count_deltas: Counter[str] = field(default_factory=Counter)
     revoked_sessions: dict[UUID, datetime] = field(default_factory=dict)
+    #: The notification id of each revocation, when the caller knew it (the projector does).
+    #: Views list revocations by it, so a replay, whatever its batches, lists them alike.
+    revocation_positions: dict[UUID, int] = field(default_factory=dict)
 
     def __bool__(self) -> bool:
         return bool(
@@ -63,10 +67,15 @@ class UnexpectedEventError(Exception):
     """An event contradicts the view (e.g. a status change of an unknown incident)."""
 
 
-def fold(events: Iterable[Any], into: Changes | None = None) -> Changes:
-    """Fold domain events, in notification order, into the changes they make to the views."""
+def fold(
+    events: Iterable[Any], into: Changes | None = None, positions: Iterable[int] | None = None
+) -> Changes:
+    """Fold domain events, in notification order, into the changes they make to the views.
+
+    ``positions``, if given, are the events' notification ids, in the same order.
+    """
     changes = into if into is not None else Changes()
-    for event in events:
+    for event, position in zip(events, positions or repeat(None), strict=False):
         if isinstance(event, Incident.IncidentReported):
             changes.new_incidents[event.originator_id] = IncidentRow(
                 id=event.originator_id,
@@ -82,6 +91,8 @@ def fold(events: Iterable[Any], into: Changes | None = None) -> Changes:
             _fold_status_change(changes, event)
         elif isinstance(event, Session.SessionRevoked):
             changes.revoked_sessions[event.originator_id] = event.timestamp
+            if position is not None:
+                changes.revocation_positions[event.originator_id] = position
     return changes
 
 

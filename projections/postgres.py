@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator, Iterator
-from typing import Any
+from typing import Any, Protocol
 from uuid import UUID
 
 import psycopg
-from eventsourcing.persistence import IntegrityError, Tracking
+from eventsourcing.persistence import IntegrityError, InterfaceError, OperationalError, Tracking
 from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
 from psycopg.rows import dict_row
 from psycopg.sql import SQL, Identifier
@@ -67,6 +67,26 @@ _REVOKED_AFTER = """SELECT session_id, position FROM revoked_sessions
     WHERE position > %s ORDER BY position"""
 #: Serialises projectors: the live one waits while a replay rebuilds, and vice versa.
 _EXCLUSIVE = "SELECT pg_advisory_xact_lock(hashtext('incident_views'))"
+#: Seconds a pool retries a lost connection before giving up (the next request then opens a
+#: fresh one at once, rather than waiting out psycopg's exponential backoff).
+_RECONNECT_GIVE_UP = 2.0
+#: Long-lived LISTEN connections notice a vanished server within about 10 s.
+_KEEPALIVES = {"keepalives": 1, "keepalives_idle": 5, "keepalives_interval": 2,
+               "keepalives_count": 3}
+
+
+class ReadModelUnavailableError(psycopg.OperationalError):
+    """The database did not answer a read-model query (the web layer answers 503)."""
+
+
+class Breaker(Protocol):
+    """The process's circuit breaker for this database (``application.persistence``)."""
+
+    def admit(self) -> str: ...
+
+    def probed(self, reachable: bool) -> None: ...
+
+    def trip(self) -> None: ...
 
 
 class PostgresViewStore(PostgresTrackingRecorder):
@@ -80,12 +100,17 @@ class PostgresViewStore(PostgresTrackingRecorder):
 
     @classmethod
     def connect(cls, *, events_channel: str, **conninfo: Any) -> PostgresViewStore:
+        connect_timeout = conninfo.get("connect_timeout", 5)
         datastore = PostgresDatastore(
             dbname=conninfo["dbname"], host=conninfo["host"], port=conninfo["port"],
             user=conninfo["user"], password=conninfo["password"],
-            pool_size=2, connect_timeout=conninfo.get("connect_timeout", 5),
-            lock_timeout=0,
+            pool_size=2, connect_timeout=connect_timeout,
+            lock_timeout=0,  # a live projector waits for a replay's transaction, however long
         )
+        pool = datastore.pool
+        kwargs = dict(pool.kwargs or {})  # type: ignore[call-overload]
+        pool.kwargs = {**kwargs, "connect_timeout": max(2, connect_timeout)}
+        pool.reconnect_timeout = _RECONNECT_GIVE_UP
         store = cls(datastore, events_channel)
         store.create_table()
         return store
@@ -97,12 +122,25 @@ class PostgresViewStore(PostgresTrackingRecorder):
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[_Transaction]:
-        with self.datastore.transaction(commit=True) as curs:
+        with self._purging_dead_connections(), self.datastore.transaction(commit=True) as curs:
             curs.execute(_EXCLUSIVE)
             yield _Transaction(self, curs)
 
     def position(self) -> int:
-        return self.max_tracking_id(UPSTREAM) or 0
+        # Not the library's max_tracking_id(): its 10 retries would hold the projector for
+        # tens of seconds in an outage; the projector's own loop retries instead.
+        with self._purging_dead_connections(), self.datastore.get_connection() as conn:
+            return self._max_tracking_id(UPSTREAM, conn.cursor()) or 0
+
+    @contextlib.contextmanager
+    def _purging_dead_connections(self) -> Iterator[None]:
+        """After a database restart, drop the pool's dead connections before the next try."""
+        try:
+            yield
+        except (OperationalError, InterfaceError):
+            with contextlib.suppress(Exception):
+                self.datastore.pool.check()
+            raise
 
     def wait_for_events(self, timeout: float) -> None:
         try:
@@ -116,13 +154,14 @@ class PostgresViewStore(PostgresTrackingRecorder):
                 pass
         except psycopg.Error:
             self._close_listener()
+            with contextlib.suppress(Exception):
+                self.datastore.pool.check()  # if the server restarted, these are dead too
             raise
 
     def _connect_kwargs(self) -> dict[str, Any]:
-        kwargs = dict(self.datastore.pool.kwargs or {})
+        kwargs = dict(self.datastore.pool.kwargs or {})  # type: ignore[call-overload]
         kwargs.pop("row_factory", None)
-        kwargs["connect_timeout"] = 5
-        return kwargs
+        return {**kwargs, **_KEEPALIVES}
 
     def _close_listener(self) -> None:
         if self._listener is not None:
@@ -167,7 +206,8 @@ class _Transaction:
             curs.executemany(_ADD_TO_COUNT, deltas)
         if changes.revoked_sessions:
             curs.executemany(_INSERT_REVOKED, [
-                (session_id, at, position) for session_id, at in changes.revoked_sessions.items()
+                (session_id, at, changes.revocation_positions.get(session_id, position))
+                for session_id, at in changes.revoked_sessions.items()
             ])
         try:
             self._store._insert_tracking(curs, Tracking(UPSTREAM, position))
@@ -177,10 +217,17 @@ class _Transaction:
 
 
 class PostgresIncidentQueries:
-    """The API's reads, on psycopg's async pool so they never block the event loop."""
+    """The API's reads, on psycopg's async pool so they never block the event loop.
 
-    def __init__(self, pool: AsyncConnectionPool[Any], events_table: str) -> None:
+    They share the process's circuit breaker with the event store: while the database is known
+    to be down, a read fails at once (503) instead of waiting for a connection.
+    """
+
+    def __init__(
+        self, pool: AsyncConnectionPool[Any], events_table: str, breaker: Breaker
+    ) -> None:
         self._pool = pool
+        self._breaker = breaker
         self._last_event_sql = SQL("SELECT MAX(notification_id) AS n FROM {0}").format(
             Identifier(events_table)
         )
@@ -190,28 +237,72 @@ class PostgresIncidentQueries:
 
     @classmethod
     async def connect(
-        cls, conninfo: str, events_table: str, pool_size: int = 8, timeout: float = 3.0
+        cls,
+        conninfo: str,
+        events_table: str,
+        *,
+        breaker: Breaker,
+        pool_size: int = 8,
+        timeout: float = 3.0,
+        lock_timeout: float = 5.0,
     ) -> PostgresIncidentQueries:
+        options = f"-c lock_timeout={int(lock_timeout * 1000)}" if lock_timeout > 0 else ""
         pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
             conninfo,
             min_size=min(2, pool_size),
             max_size=pool_size,
-            kwargs={"row_factory": dict_row, "autocommit": True, "prepare_threshold": 0},
+            kwargs={"row_factory": dict_row, "autocommit": True, "prepare_threshold": 0,
+                    "connect_timeout": max(2, round(timeout)), "options": options},
             timeout=timeout,
+            reconnect_timeout=_RECONNECT_GIVE_UP,
             open=False,
         )
         await pool.open(wait=False)
-        return cls(pool, events_table)
+        return cls(pool, events_table, breaker)
 
     async def _fetch(self, sql: Any, params: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
+        await self._pass_breaker()
         try:
-            async with self._pool.connection() as conn:
-                cursor = await conn.execute(sql, params)
-                return await cursor.fetchall()
-        except psycopg.OperationalError:
-            # The server may have restarted: drop dead connections before the next request.
-            await self._pool.check()
-            raise
+            return await self._run(sql, params)
+        except (psycopg.OperationalError, psycopg.InterfaceError) as error:
+            if isinstance(error, psycopg.errors.LockNotAvailable | ReadModelUnavailableError):
+                raise
+            if not await self._database_answers():
+                self._breaker.trip()
+                raise ReadModelUnavailableError(str(error)) from error
+            await self._pool.check()  # the server restarted: drop the dead connections
+            return await self._run(sql, params)
+
+    async def _run(self, sql: Any, params: tuple[Any, ...]) -> list[dict[str, Any]]:
+        async with self._pool.connection() as conn:
+            cursor = await conn.execute(sql, params)
+            return await cursor.fetchall()
+
+    async def _pass_breaker(self) -> None:
+        admitted = self._breaker.admit()
+        if admitted == "go":
+            return
+        if admitted == "probe":
+            reachable = False
+            try:
+                reachable = await self._database_answers()
+            finally:  # even if this request is cancelled, the next one may probe again
+                self._breaker.probed(reachable)
+            if reachable:
+                await self._pool.check()
+                return
+        raise ReadModelUnavailableError("the database is unreachable")
+
+    async def _database_answers(self) -> bool:
+        """Whether a fresh connection (not one from the pool) can be opened right now."""
+        try:
+            conn = await psycopg.AsyncConnection.connect(
+                self._pool.conninfo, connect_timeout=max(2, round(self._pool.timeout))
+            )
+        except psycopg.Error:
+            return False
+        await conn.close()
+        return True
 
     async def page(self, status: str | None, page: int, page_size: int) -> Page:
         offset = (page - 1) * page_size
@@ -241,7 +332,10 @@ class PostgresIncidentQueries:
 
     async def positions(self) -> AsyncIterator[int]:
         """Positions the projector announces; ends when the connection breaks."""
-        conn = await psycopg.AsyncConnection.connect(self._pool.conninfo, autocommit=True)
+        conn = await psycopg.AsyncConnection.connect(
+            self._pool.conninfo, autocommit=True, connect_timeout=max(2, round(self._pool.timeout)),
+            **_KEEPALIVES,
+        )
         async with conn:
             await conn.execute(SQL("LISTEN {0}").format(Identifier(POSITION_CHANNEL)))
             yield await self.position()  # anything committed before LISTEN took effect

@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.persistence import IntegrityError, Tracking
+from eventsourcing.persistence import IntegrityError, OperationalError, Tracking
 from eventsourcing.sqlite import SQLiteDatastore, SQLiteTrackingRecorder
 
 from domain.incident import Status
@@ -73,6 +73,17 @@ def _time(value: datetime) -> str:
     return value.isoformat(timespec="microseconds")
 
 
+@contextlib.contextmanager
+def _library_errors() -> Iterator[None]:
+    """Raise what the PostgreSQL view store raises: the library's errors, not sqlite3's."""
+    try:
+        yield
+    except sqlite3.IntegrityError as error:  # e.g. another projector applied these events
+        raise IntegrityError(str(error)) from error
+    except sqlite3.OperationalError as error:  # e.g. the database stayed locked
+        raise OperationalError(str(error)) from error
+
+
 class SQLiteViewStore(SQLiteTrackingRecorder):
     def __init__(self, datastore: SQLiteDatastore, poll_interval: float = 0.005) -> None:
         super().__init__(datastore)
@@ -81,8 +92,25 @@ class SQLiteViewStore(SQLiteTrackingRecorder):
     @classmethod
     def connect(cls, path: str, lock_timeout: int = 5) -> SQLiteViewStore:
         store = cls(SQLiteDatastore(path, lock_timeout=lock_timeout, pool_size=2))
-        store.create_table()
+        store.create_table(timeout=lock_timeout)
         return store
+
+    def create_table(self, timeout: float = 5.0) -> None:
+        """Create the tables (once), retrying while another process writes.
+
+        The library opens this transaction as a reader; when it turns writer while another
+        connection has just committed (the event store, under load), SQLite refuses at once
+        with "database is locked" instead of waiting for the lock.
+        """
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                super().create_table()
+                return
+            except OperationalError as error:
+                if "locked" not in str(error) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.01)
 
     def construct_create_table_statements(self) -> list[str]:
         return [*super().construct_create_table_statements(), *_CREATE]
@@ -90,7 +118,7 @@ class SQLiteViewStore(SQLiteTrackingRecorder):
     @contextlib.contextmanager
     def transaction(self) -> Iterator[_Transaction]:
         # BEGIN IMMEDIATE takes the write lock up front: projectors and replays queue up here.
-        with self.datastore.get_connection(commit=True) as conn:
+        with self.datastore.get_connection(commit=True) as conn, _library_errors():
             cursor = conn.cursor()
             cursor.execute("BEGIN IMMEDIATE")
             try:
@@ -137,7 +165,8 @@ class _Transaction:
             if n:
                 c.execute(_ADD_TO_COUNT, (n, status))
         for session_id, at in changes.revoked_sessions.items():
-            c.execute(_INSERT_REVOKED, (str(session_id), _time(at), position))
+            listed_at = changes.revocation_positions.get(session_id, position)
+            c.execute(_INSERT_REVOKED, (str(session_id), _time(at), listed_at))
         try:
             self._store._insert_tracking(c, Tracking(UPSTREAM, position))
         except IntegrityError as error:

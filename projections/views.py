@@ -23,11 +23,11 @@ class ViewTransaction(Protocol):
     def reset(self) -> None:
         """Empty every view and forget the tracking position (the start of a replay)."""
 
-    def apply(self, changes: Changes) -> None:
-        """Apply a batch's changes; raise if they contradict the view."""
+    def apply(self, changes: Changes, position: int) -> None:
+        """Apply a batch's changes and record ``position`` as reached, in this transaction.
 
-    def track(self, position: int) -> None:
-        """Record the position reached; raise if another projector got there first."""
+        Raises if the changes contradict the view, or if another projector got there first.
+        """
 
 
 class ViewStore(Protocol):

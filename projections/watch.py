@@ -88,11 +88,20 @@ class PositionWatch:
             heapq.heapify(self._waiters)
 
     async def _follow(self) -> None:
+        """Listen for positions; after a broken connection, reconnect every second (logging
+        once per outage, not once per attempt) while the poll covers any waiters."""
         assert self._listen is not None
+        lost = False
         while True:
             try:
                 async for position in self._listen():
+                    if lost:
+                        log.info("following the projector's notifications again")
+                        lost = False
                     self.advance(position)
             except Exception as error:
-                log.warning("lost the projector's notifications (%s); polling meanwhile", error)
+                if not lost:
+                    log.warning("lost the projector's notifications (%s); polling meanwhile",
+                                error)
+                lost = True
             await asyncio.sleep(1.0)

@@ -9,6 +9,7 @@ from sanic import Sanic
 from web.docs import setup_docs
 from web.errors import ProblemErrorHandler
 from web.observability import log_config, setup_observability
+from web.ratelimit import setup_rate_limits
 from web.routes import incidents, ops, services, tokens
 from web.routes.ops import ProjectionProgress
 from web.runtime import Runtime
@@ -40,6 +41,7 @@ def create_app(settings: Settings | None = None, name: str = "incident_tracker")
     app.blueprint([services.bp, tokens.bp, incidents.bp, ops.bp])
     setup_docs(app, VERSION)
     setup_observability(app)
+    setup_rate_limits(app)
 
     @app.before_server_start
     async def start_runtime(app: Sanic) -> None:

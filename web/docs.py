@@ -13,7 +13,13 @@ from typing import Any, TypeVar
 from sanic import Sanic
 from sanic_ext.extensions.openapi import blueprint as sanic_ext_ui
 from sanic_ext.extensions.openapi import openapi
-from sanic_ext.extensions.openapi.definitions import Parameter, RequestBody, Response
+from sanic_ext.extensions.openapi.builders import OperationStore
+from sanic_ext.extensions.openapi.definitions import (
+    MediaType,
+    Parameter,
+    RequestBody,
+    Response,
+)
 from sanic_ext.extensions.openapi.types import Integer, String
 from swagger_ui_bundle import swagger_ui_path
 
@@ -25,13 +31,14 @@ F = TypeVar("F", bound=Callable[..., Any])
 BEARER = "bearerAuth"
 _PAGE = Path(__file__).parent / "static" / "swagger.html"
 _PROBLEM_DESCRIPTIONS = {
-    400: "malformed JSON, or a body that is not a JSON object",
+    400: "malformed JSON, a body that is not a JSON object, or two Authorization headers",
     401: "missing, invalid, expired or revoked token",
     403: "the token lacks the required scope",
     404: "no such resource",
     409: "the change conflicts with the current state",
     412: "If-Match does not name the current version",
     413: "the body is larger than the limit",
+    415: "the body is not sent as application/json",
     422: "the request violates the schema; `errors` names each field",
     429: "too many requests; see Retry-After",
     503: "the database is unavailable; see Retry-After",
@@ -48,6 +55,10 @@ class _Response(Response):
 def query(name: str, description: str = "", **schema: Any) -> Parameter:
     kind = Integer if "minimum" in schema else String
     return Parameter(name, kind(**schema), "query", description=description or None)
+
+
+def path(name: str, description: str, **schema: Any) -> Parameter:
+    return Parameter(name, String(**schema), "path", description=description, required=True)
 
 
 def header(name: str, description: str, **schema: Any) -> Parameter:
@@ -68,19 +79,13 @@ def documented(
 ) -> Callable[[F], F]:
     """Stack the sanic-ext OpenAPI decorators for one operation."""
     responses: list[Response] = []
-    if ok is not None:
-        status, model, description = ok
-        extra: dict[str, Any] = {}
-        if response_headers:
-            extra["headers"] = response_headers
-        if links:
-            extra["links"] = links
-        responses.append(_Response(
-            {"application/json": openapi.Component(model)}, status=status,
-            description=description, **extra,
-        ))
     problem = openapi.Component(ProblemSchema)
-    for status in sorted({*problems, 503} if body or secured else {*problems}):
+    statuses = {*problems}
+    if body:
+        statuses |= {400, 413, 415, 422, 503}
+    if secured:
+        statuses |= {400, 401, 403, 503}
+    for status in sorted(statuses):
         responses.append(Response(
             {PROBLEM_JSON: problem}, status=status, description=_PROBLEM_DESCRIPTIONS[status]
         ))
@@ -96,6 +101,20 @@ def documented(
         )(handler)
         for parameter in parameters:
             handler = openapi.parameter(parameter=parameter)(handler)
+        if ok is not None:
+            # openapi.response() keeps only status, content and description of a Response, so
+            # the success response (with its headers and links) goes into the store directly.
+            status, model, description = ok
+            extra: dict[str, Any] = {}
+            if response_headers:
+                extra["headers"] = response_headers
+            if links:
+                extra["links"] = links
+            store = OperationStore()[handler]
+            store.responses = {status: _Response(
+                MediaType.all({"application/json": openapi.Component(model)}),
+                status=status, description=description, **extra,
+            ), **store.responses}
         return handler
 
     return decorate

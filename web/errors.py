@@ -16,7 +16,7 @@ import psycopg_pool
 from eventsourcing.persistence import InterfaceError, OperationalError
 from pydantic import ValidationError
 from sanic import HTTPResponse, Request
-from sanic.exceptions import SanicException
+from sanic.exceptions import RequestCancelled, SanicException
 from sanic.handlers import ErrorHandler
 
 from application.errors import IdempotencyKeyReusedError, VersionMismatchError
@@ -120,12 +120,33 @@ def to_problem(exception: Exception) -> Problem:
             return Problem(500, "the server failed to handle the request; it has been logged")
 
 
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """The methods routed for the request's path (Sanic leaves ``Allow`` out on dynamic paths)."""
+    allowed = []
+    for method in _METHODS:
+        try:
+            request.app.router.get(request.path, method, None)
+        except SanicException:
+            continue
+        allowed.append(method)
+    return allowed
+
+
 class ProblemErrorHandler(ErrorHandler):
     def default(self, request: Request, exception: Exception) -> HTTPResponse:
         problem = to_problem(exception)
+        if problem.status == 405 and request is not None and not any(
+            name.lower() == "allow" for name in problem.headers
+        ):
+            problem.headers["Allow"] = ", ".join(allowed_methods(request))
         if problem.status >= 500:
             request_id = getattr(request.ctx, "request_id", None) if request else None
-            if problem.status == 503:
+            if isinstance(exception, RequestCancelled):
+                log.info("request %s: the client disconnected before the answer", request_id)
+            elif problem.status == 503:
                 log.warning("request %s: database unavailable: %s", request_id, exception)
             else:
                 log.error("request %s failed", request_id, exc_info=exception)

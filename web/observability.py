@@ -40,8 +40,9 @@ def log_config(settings: Settings) -> dict[str, Any]:
     """A ``logging.config`` dict for Sanic and our loggers."""
     formatter = (
         {"()": "pythonjsonlogger.json.JsonFormatter",
-         "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s",
-         "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"}}
+         "fmt": "%(levelname)s %(name)s %(message)s",
+         "timestamp": "time",  # ISO 8601, UTC
+         "rename_fields": {"levelname": "level", "name": "logger"}}
         if settings.log_format == "json"
         else {"format": "%(asctime)s %(levelname)-7s %(name)s: %(message)s"}
     )
@@ -80,7 +81,8 @@ def setup_observability(app: Sanic) -> None:
         REQUESTS.labels(request.method, route, response.status).inc()
         LATENCY.labels(request.method, route).observe(elapsed)
         access_log.info(
-            "%s %s %s %.1fms", request.method, request.path, response.status, elapsed * 1000,
+            "%s %s %s %.1fms request_id=%s", request.method, request.path, response.status,
+            elapsed * 1000, request_id,
             extra={"request_id": request_id, "method": request.method, "path": request.path,
                    "status": response.status, "latency_ms": round(elapsed * 1000, 2)},
         )

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any, TypeVar
+from uuid import UUID
 
 from pydantic import ValidationError
 from sanic import HTTPResponse, Request
@@ -30,8 +32,9 @@ def parse_body(request: Request, model: type[M]) -> M:
 def parse_query(request: Request, model: type[M]) -> M:
     """Validate the query parameters ``model`` knows; others (``access_token``, ...) are ignored."""
     values: dict[str, Any] = {}
+    args = request.get_args(keep_blank_values=True)  # `?status=` is a bad value, not no value
     for name in model.model_fields:
-        given = request.args.getlist(name)
+        given = args.getlist(name)
         if len(given) > 1:
             raise Problem(422, f"query parameter '{name}' is repeated",
                           errors=[{"loc": ["query", name], "msg": "give it once"}])
@@ -41,6 +44,17 @@ def parse_query(request: Request, model: type[M]) -> M:
         return model.model_validate(values)
     except ValidationError as error:
         raise from_validation_error(error, "query") from None
+
+
+_UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+
+
+def path_uuid(value: str, name: str) -> UUID:
+    """A UUID path parameter; anything else is a schema violation (422), not an unknown path."""
+    if not _UUID.match(value):
+        raise Problem(422, f"'{name}' must be a UUID",
+                      errors=[{"loc": ["path", name], "msg": "Input should be a valid UUID"}])
+    return UUID(value)
 
 
 def json_response(
@@ -69,12 +83,24 @@ def etag(version: int) -> str:
     return f'"{version}"'
 
 
+_ENTITY_TAG = re.compile(r'^(W/)?"([\x21\x23-\x7e\x80-\xff]*)"$')
+
+
 def if_match(request: Request) -> int | None:
-    """The version named by ``If-Match`` (``"3"``), None if absent or ``*``."""
+    """The version ``If-Match`` requires (``"3"``), None if absent or ``*``.
+
+    If-Match compares strongly (RFC 9110 13.1.1): weak tags, malformed values and tags that are
+    not a version of ours can never match, so they fail the precondition (412) at once.
+    """
     value = request.headers.get("if-match")
     if value is None or value.strip() == "*":
         return None
-    tag = value.strip().removeprefix("W/").strip('"')
-    if not tag.isdigit() or len(tag) > 10:
-        raise Problem(412, "If-Match must name a version as an entity tag, like \"3\"")
-    return int(tag)
+    versions = set()
+    for item in value.split(","):
+        tag = _ENTITY_TAG.match(item.strip())
+        if tag and not tag[1] and tag[2].isdigit() and len(tag[2]) <= 10:
+            versions.add(int(tag[2]))
+    if len(versions) != 1:
+        raise Problem(412, "If-Match must name one version of the incident as its ETag gave it, "
+                      'like "3"')
+    return versions.pop()

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import logging.config
 import signal
 import threading
 from collections.abc import Callable
@@ -15,6 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from application.breaker import breaker_for
 from application.persistence import Database, event_store_env
 from application.sessions import TokenService
 from application.tokens import Keyring, load_or_create_private_pem
@@ -25,6 +27,7 @@ from projections.sqlite import SQLiteIncidentQueries, SQLiteViewStore
 from projections.views import IncidentQueries, ViewStore
 from projections.watch import PositionWatch
 from web.auth import Authenticator, RevokedSessions
+from web.observability import log_config
 from web.settings import Settings
 
 log = logging.getLogger("incident_tracker")
@@ -91,6 +94,8 @@ def build_projector(
 
 def run_projector(settings: Settings) -> None:
     """The projector process: follow the event store until SIGINT or SIGTERM."""
+    # Its own process (standalone, or spawned beside the HTTP workers): set its logging up too.
+    logging.config.dictConfig(log_config(settings))
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
@@ -116,8 +121,11 @@ async def open_queries(settings: Settings, tracker: IncidentTracker) -> Incident
     db: Database = settings.database
     if db.kind == "postgres":
         return await PostgresIncidentQueries.connect(
-            db.conninfo(), events_table(tracker), pool_size=settings.db_pool_size,
+            db.conninfo(), events_table(tracker),
+            breaker=breaker_for(db.host, db.port, db.name),
+            pool_size=settings.db_pool_size,
             timeout=settings.db_connect_timeout,
+            lock_timeout=settings.db_lock_timeout,
         )
     return SQLiteIncidentQueries(db.name, events_table(tracker))
 

@@ -209,4 +209,12 @@ class ProblemSchema(Schema):
     title: str
     status: int
     detail: str
-    errors: list[FieldErrorSchema] | None = None
+    errors: list[FieldErrorSchema] | None = Field(
+        None, description="422: each field that breaks the schema"
+    )
+    allowed_statuses: list[Status] | None = Field(
+        None, description="409 on a status change: the statuses the incident may move to"
+    )
+    current_version: int | None = Field(
+        None, description="412: the incident's current version (its ETag)"
+    )

@@ -47,6 +47,10 @@ class Server:
             "DEV_SIGNING_KEY_FILE": str(workdir / "dev-key.pem"),
             "PYTHONPATH": str(ROOT),
             "LOG_LEVEL": "INFO",
+            # Tests call from one address far faster than a client would; tests/web/
+            # test_rate_limits.py turns the limits back on.
+            "RATE_LIMIT_ANONYMOUS": "off",
+            "RATE_LIMIT_WRITES": "off",
             **(env or {}),
         }
         self.process: subprocess.Popen[bytes] | None = None

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import logging
 import re
-from uuid import UUID
 
 from sanic import Blueprint, HTTPResponse, Request
 
 from application.records import IncidentWrite
 from domain.incident import Status
 from web.auth import requires
-from web.docs import documented, header, query
+from web.docs import documented, header, path, query
 from web.errors import Problem
 from web.payloads import (
     etag,
@@ -20,6 +19,7 @@ from web.payloads import (
     json_response,
     parse_body,
     parse_query,
+    path_uuid,
 )
 from web.schemas import (
     ActorSchema,
@@ -36,6 +36,7 @@ from web.schemas import (
 log = logging.getLogger("incident_tracker.incidents")
 bp = Blueprint("incidents", url_prefix="/api/v1/incidents")
 
+_INCIDENT_ID = path("incident_id", "the incident's id", format="uuid")
 _IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
 _ETAG = {"ETag": {"description": "the incident's version, quoted", "schema": {"type": "string"}}}
 _INCIDENT_LINKS = {
@@ -131,7 +132,7 @@ async def create_incident(request: Request) -> HTTPResponse:
     return _incident_response(written, status=201)
 
 
-@bp.patch("/<incident_id:uuid>")
+@bp.patch("/<incident_id:str>")
 @documented(
     "change_incident_status",
     "Change an incident's status",
@@ -140,33 +141,37 @@ async def create_incident(request: Request) -> HTTPResponse:
         "had that status)"),
     problems=(400, 401, 403, 404, 409, 412, 413, 422, 429),
     parameters=[
-        header("If-Match", 'apply only if the incident is still at this version ("3")'),
+        _INCIDENT_ID,
+        header("If-Match", 'apply only if the incident is still at this version: one ETag, '
+               'like "3"'),
     ],
     secured=True,
     response_headers=_ETAG,
 )
 @requires("write")
-async def change_incident_status(request: Request, incident_id: UUID) -> HTTPResponse:
+async def change_incident_status(request: Request, incident_id: str) -> HTTPResponse:
     """new → in_progress | resolved | closed; in_progress → resolved | closed;
     resolved → in_progress | closed; closed is final."""
     runtime = request.app.ctx.runtime
-    expected = if_match(request)
+    uid = path_uuid(incident_id, "incident_id")
     body = parse_body(request, NewIncidentStatusRequestSchema)
+    expected = if_match(request)
     written = await runtime.blocking(
-        runtime.tracker.change_status, incident_id, body.status, request.ctx.principal.actor,
+        runtime.tracker.change_status, uid, body.status, request.ctx.principal.actor,
         expected,
     )
     await _visible(request, written)
     return _incident_response(written)
 
 
-@bp.get("/<incident_id:uuid>")
+@bp.get("/<incident_id:str>")
 @documented(
     "get_incident",
     "Get an incident, now or as it was",
     ok=(200, IncidentResponseSchema, "the incident (at `version`, if given)"),
     problems=(401, 403, 404, 422, 503),
     parameters=[
+        _INCIDENT_ID,
         query("version", "replay the incident's events up to this version",
               minimum=1, maximum=2**31 - 1),
     ],
@@ -174,32 +179,35 @@ async def change_incident_status(request: Request, incident_id: UUID) -> HTTPRes
     response_headers=_ETAG,
 )
 @requires("read")
-async def get_incident(request: Request, incident_id: UUID) -> HTTPResponse:
+async def get_incident(request: Request, incident_id: str) -> HTTPResponse:
     runtime = request.app.ctx.runtime
+    uid = path_uuid(incident_id, "incident_id")
     query = parse_query(request, IncidentVersionQuerySchema)
     if query.version is not None:
-        state = await runtime.blocking(runtime.tracker.incident_at, incident_id, query.version)
+        state = await runtime.blocking(runtime.tracker.incident_at, uid, query.version)
         return json_response(incident_schema(state), headers={"ETag": etag(state.version)})
-    row = await runtime.queries.get(incident_id)
+    row = await runtime.queries.get(uid)
     if row is None:
-        raise Problem(404, f"incident {incident_id} does not exist")
+        raise Problem(404, f"incident {uid} does not exist")
     return json_response(incident_schema(row), headers={"ETag": etag(row.version)})
 
 
-@bp.get("/<incident_id:uuid>/history")
+@bp.get("/<incident_id:str>/history")
 @documented(
     "get_incident_history",
     "An incident's audit trail",
     ok=(200, IncidentHistoryResponseSchema, "every event, oldest first, with who caused it"),
-    problems=(401, 403, 404, 503),
+    problems=(401, 403, 404, 422, 503),
+    parameters=[_INCIDENT_ID],
     secured=True,
 )
 @requires("read")
-async def get_incident_history(request: Request, incident_id: UUID) -> HTTPResponse:
+async def get_incident_history(request: Request, incident_id: str) -> HTTPResponse:
     runtime = request.app.ctx.runtime
-    entries = await runtime.blocking(runtime.tracker.history, incident_id)
+    uid = path_uuid(incident_id, "incident_id")
+    entries = await runtime.blocking(runtime.tracker.history, uid)
     return json_response(IncidentHistoryResponseSchema(
-        incident_id=incident_id,
+        incident_id=uid,
         events=[
             HistoryEventSchema(
                 version=e.version, type=e.type, at=e.at,

@@ -22,6 +22,8 @@ bp = Blueprint("services", url_prefix="/api/v1/services")
     body=NewServiceRequestSchema,
     ok=(201, ServiceResponseSchema, "the new service; keep its id secret, it mints tokens"),
     problems=(400, 401, 413, 422, 429),
+    links={"CreateToken": {"operationId": "create_token",
+                           "requestBody": {"service_id": "$response.body#/id"}}},
 )
 async def register_service(request: Request) -> HTTPResponse:
     """Open by default; with SERVICE_REGISTRATION_KEY set, send it as a bearer token."""

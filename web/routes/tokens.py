@@ -18,6 +18,13 @@ from web.schemas import (
 
 bp = Blueprint("token", url_prefix="/api/v1/token")
 
+#: What a client does next with a pair: rotate it or end its session.
+_PAIR_LINKS = {
+    "RefreshToken": {"operationId": "refresh_token",
+                     "requestBody": {"refresh_token": "$response.body#/refresh_token"}},
+    "RevokeToken": {"operationId": "revoke_token",
+                    "requestBody": {"refresh_token": "$response.body#/refresh_token"}},
+}
 #: Tokens must not be cached by browsers or proxies (RFC 6749 §5.1).
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
@@ -37,6 +44,7 @@ def _pair(schema: type[CreateTokenResponseSchema], pair: TokenPair) -> HTTPRespo
     body=CreateTokenRequestSchema,
     ok=(200, CreateTokenResponseSchema, "a new session's access and refresh tokens"),
     problems=(400, 404, 413, 422, 429),
+    links=_PAIR_LINKS,
 )
 async def create_token(request: Request) -> HTTPResponse:
     """Starts a token session for the service whose id is given."""
@@ -53,6 +61,7 @@ async def create_token(request: Request) -> HTTPResponse:
     body=RefreshTokenRequestSchema,
     ok=(200, RefreshTokenResponseSchema, "a new pair; the presented refresh token is spent"),
     problems=(400, 401, 413, 422, 429),
+    links=_PAIR_LINKS,
 )
 async def refresh_token(request: Request) -> HTTPResponse:
     """Presenting a spent refresh token again revokes its whole session (theft detection)."""
