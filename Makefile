@@ -21,6 +21,15 @@ test: $(BIN)/.installed browser
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 
+# The benchmark suite (bench/README.md): ~10 minutes on a fresh PostgreSQL database.
+bench: $(BIN)/.installed
+	scripts/ensure-postgres
+	$(BIN)/python -m bench
+
+bench-quick: $(BIN)/.installed
+	scripts/ensure-postgres
+	$(BIN)/python -m bench --quick
+
 # Schemathesis with >= 500 generated cases per operation, on both backends (~15 min).
 fuzz-nightly: $(BIN)/.installed
 	FUZZ_EXAMPLES=500 $(BIN)/python -m pytest tests/web/test_fuzz.py -q
