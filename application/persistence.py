@@ -72,15 +72,20 @@ def event_store_env(
     lock_timeout: int = 5,
 ) -> dict[str, str]:
     """The library settings for ``db``. Passed to the constructor, so they beat ``os.environ``."""
+    # Keep recently used aggregates: a status change then reads only the events recorded since
+    # (the library fast-forwards a cached aggregate before use), not the whole history again.
+    cache = {"AGGREGATE_CACHE_MAXSIZE": "4096"}
     if db.kind == "memory":
-        return {"PERSISTENCE_MODULE": "eventsourcing.popo"}
+        return {"PERSISTENCE_MODULE": "eventsourcing.popo", **cache}
     if db.kind == "sqlite":
         return {
+            **cache,
             "PERSISTENCE_MODULE": "eventsourcing.sqlite",
             "SQLITE_DBNAME": db.name,
             "SQLITE_LOCK_TIMEOUT": str(lock_timeout),
         }
     return {
+        **cache,
         "PERSISTENCE_MODULE": "eventsourcing.postgres",
         "POSTGRES_DBNAME": db.name,
         "POSTGRES_HOST": db.host,

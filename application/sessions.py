@@ -7,12 +7,12 @@ service's public id, and the session id ties a token to its session.
 from __future__ import annotations
 
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from uuid import UUID
 
 from application.errors import SessionNotFoundError
+from application.ids import random_uuid
 from application.tokens import InvalidTokenError, Keyring
 from application.tracker import IncidentTracker
 from domain.actor import Actor
@@ -60,7 +60,7 @@ class TokenService:
     def issue(self, service_id: UUID) -> TokenPair:
         """Start a session for the service and hand out its first pair of tokens."""
         service = self._tracker.get_service(service_id)
-        refresh_id = uuid.uuid4().hex
+        refresh_id = random_uuid().hex
         session_id = self._tracker.start_session(service, refresh_id)
         return self._pair(session_id, service.actor, service.scopes, refresh_id)
 
@@ -68,7 +68,7 @@ class TokenService:
         """Rotate: the presented refresh token dies; a second use of it revokes the session."""
         claims = self._keyring.verify(refresh_token, issuer=self._issuer, token_type=REFRESH)
         session_id = _uuid(claims["sid"])
-        new_id = uuid.uuid4().hex
+        new_id = random_uuid().hex
         try:
             self._tracker.rotate_refresh_token(session_id, claims["jti"], new_id)
         except RefreshTokenReusedError:
@@ -110,7 +110,7 @@ class TokenService:
         now = int(self._clock())
         common = {"iss": self._issuer, "sub": actor.id, "iat": now, "sid": str(session_id)}
         access = self._keyring.sign({
-            **common, "exp": now + self._access_ttl, "jti": uuid.uuid4().hex, "typ": ACCESS,
+            **common, "exp": now + self._access_ttl, "jti": random_uuid().hex, "typ": ACCESS,
             "scope": " ".join(scopes), "name": actor.name,
         })
         refresh = self._keyring.sign({

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import threading
+from concurrent.futures import Future
 from typing import Any
-from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
+from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.application import AggregateNotFoundError, Application
-from eventsourcing.persistence import IntegrityError, JSONTranscoder, Transcoding
+from eventsourcing.persistence import IntegrityError, JSONTranscoder, Recording, Transcoding
 
 from application.committer import GroupCommitter
 from application.errors import (
@@ -18,6 +19,7 @@ from application.errors import (
     VersionMismatchError,
     VersionNotFoundError,
 )
+from application.ids import random_uuid
 from application.records import HistoryEntry, IncidentState, IncidentWrite, ServiceRecord
 from domain.actor import Actor
 from domain.errors import ConflictError
@@ -63,8 +65,7 @@ class IncidentTracker(Application[UUID]):
         super().close()
 
     def _save(self, *aggregates: Any) -> int | None:
-        recordings = self._committer.save(*aggregates)
-        return max((r.notification.id for r in recordings), default=None)
+        return _position(self._committer.save(*aggregates))
 
     # Services -------------------------------------------------------------------------------
 
@@ -146,8 +147,7 @@ class IncidentTracker(Application[UUID]):
         self, source: Source, description: str, actor: Actor, idempotency_key: str | None = None
     ) -> IncidentWrite:
         if idempotency_key is None:
-            incident = Incident.report(uuid4(), source, description, actor)
-            return IncidentWrite(IncidentState.of(incident), self._save(incident))
+            return self.submit_report(source, description, actor).result()
         incident_id = uuid5(_IDEMPOTENCY_NAMESPACE, f"{actor.id}\n{idempotency_key}")
         for _ in range(2):
             existing = self._find_incident(incident_id)
@@ -163,6 +163,28 @@ class IncidentTracker(Application[UUID]):
             except IntegrityError:
                 continue  # the same key raced us; the next round finds its incident
         raise IdempotencyKeyReusedError("this Idempotency-Key is being used concurrently")
+
+    def submit_report(
+        self, source: Source, description: str, actor: Actor
+    ) -> Future[IncidentWrite]:
+        """Report an incident without waiting: the future resolves once its event is committed.
+
+        Building the incident is pure computation, so an event loop may call this directly and
+        await the future, instead of tying up a thread for the commit's duration.
+        """
+        incident = Incident.report(random_uuid(), source, description, actor)
+        state = IncidentState.of(incident)
+        written: Future[IncidentWrite] = Future()
+
+        def committed(saved: Future[list[Recording[Any]]]) -> None:
+            error = saved.exception()
+            if error is not None:
+                written.set_exception(error)
+            else:
+                written.set_result(IncidentWrite(state, _position(saved.result())))
+
+        self._committer.submit(incident).add_done_callback(committed)
+        return written
 
     def change_status(
         self, incident_id: UUID, to: Status, actor: Actor, expected_version: int | None = None
@@ -214,6 +236,11 @@ class IncidentTracker(Application[UUID]):
         if not isinstance(incident, Incident):
             raise IncidentNotFoundError(f"incident {incident_id} does not exist")
         return incident
+
+
+def _position(recordings: list[Recording[Any]]) -> int | None:
+    """The notification id of the last event recorded (what a reader must wait for)."""
+    return max((r.notification.id for r in recordings), default=None)
 
 
 def _history_entry(event: Any) -> HistoryEntry:

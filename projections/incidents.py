@@ -8,19 +8,18 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import repeat
-from typing import Any
+from typing import Any, NamedTuple
 from uuid import UUID
 
 from domain.incident import Incident, Status
 from domain.session import Session
 
 
-@dataclass(frozen=True)
-class IncidentRow:
-    """One line of the incident list, as the view stores it."""
+class IncidentRow(NamedTuple):
+    """One line of the incident list, as the view stores it (a tuple: pages build 50 at once)."""
 
     id: UUID
     status: str
@@ -102,8 +101,7 @@ def _fold_status_change(changes: Changes, event: Any) -> None:
     if new_row is not None:
         if new_row.version != event.originator_version - 1:
             raise UnexpectedEventError(f"out-of-order event for incident {incident_id}")
-        changes.new_incidents[incident_id] = replace(
-            new_row,
+        changes.new_incidents[incident_id] = new_row._replace(
             status=event.to_status,
             updated_at=event.timestamp,
             version=event.originator_version,

@@ -10,7 +10,6 @@ from uuid import UUID
 import psycopg
 from eventsourcing.persistence import IntegrityError, InterfaceError, OperationalError, Tracking
 from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
-from psycopg.rows import dict_row
 from psycopg.sql import SQL, Identifier
 from psycopg_pool import AsyncConnectionPool
 
@@ -55,12 +54,19 @@ _RESET = [
     "UPDATE incident_counts SET n = 0",
     "DELETE FROM revoked_sessions",
 ]
-_PAGE_ALL = """SELECT id, status, source, description, created_at, updated_at, version
-    FROM incident_view ORDER BY created_at, id LIMIT %s OFFSET %s"""
-_PAGE_BY_STATUS = """SELECT id, status, source, description, created_at, updated_at, version
-    FROM incident_view WHERE status = %s ORDER BY created_at, id LIMIT %s OFFSET %s"""
-_COUNT_ALL = "SELECT COALESCE(SUM(n), 0)::bigint AS n FROM incident_counts"
-_COUNT_BY_STATUS = "SELECT n FROM incident_counts WHERE status = %s"
+# One round trip per page: the total rides along with the rows (and alone, as a row of NULLs,
+# on a page past the end).
+_PAGE_ALL = """SELECT t.n, v.id, v.status, v.source, v.description, v.created_at, v.updated_at,
+        v.version
+    FROM (SELECT COALESCE(SUM(n), 0)::bigint AS n FROM incident_counts) t
+    LEFT JOIN LATERAL (SELECT * FROM incident_view ORDER BY created_at, id LIMIT %s OFFSET %s) v
+        ON true"""
+_PAGE_BY_STATUS = """SELECT t.n, v.id, v.status, v.source, v.description, v.created_at,
+        v.updated_at, v.version
+    FROM (SELECT COALESCE(MAX(n), 0)::bigint AS n FROM incident_counts WHERE status = %s) t
+    LEFT JOIN LATERAL (SELECT * FROM incident_view WHERE status = %s
+                       ORDER BY created_at, id LIMIT %s OFFSET %s) v
+        ON true"""
 _GET = """SELECT id, status, source, description, created_at, updated_at, version
     FROM incident_view WHERE id = %s"""
 _REVOKED_AFTER = """SELECT session_id, position FROM revoked_sessions
@@ -251,8 +257,11 @@ class PostgresIncidentQueries:
             conninfo,
             min_size=min(2, pool_size),
             max_size=pool_size,
-            kwargs={"row_factory": dict_row, "autocommit": True, "prepare_threshold": 0,
-                    "connect_timeout": max(2, round(timeout)), "options": options},
+            # Tuples, not dicts: a page turns 50 of them into rows. UTC, so that timestamps
+            # need no conversion on their way out.
+            kwargs={"autocommit": True, "prepare_threshold": 0,
+                    "connect_timeout": max(2, round(timeout)),
+                    "options": f"{options} -c TimeZone=UTC".strip()},
             timeout=timeout,
             reconnect_timeout=_RECONNECT_GIVE_UP,
             open=False,
@@ -260,7 +269,7 @@ class PostgresIncidentQueries:
         await pool.open(wait=False)
         return cls(pool, events_table, breaker)
 
-    async def _fetch(self, sql: Any, params: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
+    async def _fetch(self, sql: Any, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
         await self._pass_breaker()
         try:
             return await self._run(sql, params)
@@ -273,7 +282,7 @@ class PostgresIncidentQueries:
             await self._pool.check()  # the server restarted: drop the dead connections
             return await self._run(sql, params)
 
-    async def _run(self, sql: Any, params: tuple[Any, ...]) -> list[dict[str, Any]]:
+    async def _run(self, sql: Any, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
         async with self._pool.connection() as conn:
             cursor = await conn.execute(sql, params)
             return await cursor.fetchall()
@@ -308,27 +317,25 @@ class PostgresIncidentQueries:
         offset = (page - 1) * page_size
         if status is None:
             rows = await self._fetch(_PAGE_ALL, (page_size, offset))
-            total = await self._fetch(_COUNT_ALL)
         else:
-            rows = await self._fetch(_PAGE_BY_STATUS, (status, page_size, offset))
-            total = await self._fetch(_COUNT_BY_STATUS, (status,))
-        return Page([IncidentRow(**r) for r in rows], total[0]["n"] if total else 0)
+            rows = await self._fetch(_PAGE_BY_STATUS, (status, status, page_size, offset))
+        make = IncidentRow._make
+        return Page([make(r[1:]) for r in rows if r[1] is not None], rows[0][0])
 
     async def get(self, incident_id: UUID) -> IncidentRow | None:
         rows = await self._fetch(_GET, (incident_id,))
-        return IncidentRow(**rows[0]) if rows else None
+        return IncidentRow._make(rows[0]) if rows else None
 
     async def position(self) -> int:
         rows = await self._fetch(self._position_sql, (UPSTREAM,))
-        return (rows[0]["n"] or 0) if rows else 0
+        return (rows[0][0] or 0) if rows else 0
 
     async def last_event(self) -> int:
         rows = await self._fetch(self._last_event_sql)
-        return rows[0]["n"] or 0
+        return rows[0][0] or 0
 
     async def revoked_sessions(self, after: int) -> list[tuple[UUID, int]]:
-        rows = await self._fetch(_REVOKED_AFTER, (after,))
-        return [(r["session_id"], r["position"]) for r in rows]
+        return [(r[0], r[1]) for r in await self._fetch(_REVOKED_AFTER, (after,))]
 
     async def positions(self) -> AsyncIterator[int]:
         """Positions the projector announces; ends when the connection breaks."""

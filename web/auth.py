@@ -96,15 +96,33 @@ class RevokedSessions:
 
 
 class Authenticator:
-    def __init__(self, tokens: TokenService, revoked: RevokedSessions) -> None:
+    """Checks access tokens, remembering the ones it verified.
+
+    A client sends the same access token with every request for ten minutes; verifying its
+    RS256 signature each time costs ~0.1 ms of CPU. A verified token is kept (until it expires,
+    at most ``remember`` of them) and only its expiry, session revocation and scope are checked
+    again. Only tokens that verified are kept, so a forged one is never looked up as valid.
+    """
+
+    def __init__(
+        self, tokens: TokenService, revoked: RevokedSessions, remember: int = 4096
+    ) -> None:
         self._tokens = tokens
         self._revoked = revoked
+        self._remember = remember
+        self._verified: dict[str, Principal] = {}
 
     def principal(self, request: Request, scope: str) -> Principal:
-        try:
-            principal = self._tokens.authenticate(bearer_token(request))
-        except InvalidTokenError as error:
-            raise unauthorized(str(error)) from None
+        token = bearer_token(request)
+        principal = self._verified.get(token)
+        if principal is None or principal.expires_at <= time.time():
+            try:
+                principal = self._tokens.authenticate(token)
+            except InvalidTokenError as error:
+                raise unauthorized(str(error)) from None
+            if len(self._verified) >= self._remember:
+                self._verified.clear()
+            self._verified[token] = principal
         if principal.session_id in self._revoked:
             raise unauthorized("the session has been revoked")
         if scope not in principal.scopes:

@@ -6,14 +6,14 @@ import re
 from typing import Any, TypeVar
 from uuid import UUID
 
+import orjson
 from pydantic import ValidationError
 from sanic import HTTPResponse, Request
 
 from application.records import IncidentState
-from domain.incident import Source, Status
 from projections.incidents import IncidentRow
 from web.errors import Problem, from_validation_error
-from web.schemas import IncidentResponseSchema, Schema
+from web.schemas import Schema, format_timestamp
 
 M = TypeVar("M", bound=Schema)
 
@@ -66,17 +66,27 @@ def json_response(
     )
 
 
-def incident_schema(incident: IncidentState | IncidentRow) -> IncidentResponseSchema:
-    # Built without re-validation: the values come from our own aggregate or view.
-    return IncidentResponseSchema.model_construct(
-        id=incident.id,
-        status=Status(incident.status),
-        source=Source(incident.source),
-        description=incident.description,
-        created_at=incident.created_at,
-        updated_at=incident.updated_at,
-        version=incident.version,
-    )
+def json_body(
+    body: Any, status: int = 200, headers: dict[str, str] | None = None
+) -> HTTPResponse:
+    """A plain JSON body, serialised by orjson: for the hot paths, whose shapes are the
+    schemas' (IncidentResponseSchema, ListIncidentResponseSchema) and checked against them by
+    tests/web (schemathesis validates every response)."""
+    return HTTPResponse(orjson.dumps(body), status=status, headers=headers,
+                        content_type="application/json")
+
+
+def incident_body(incident: IncidentState | IncidentRow) -> dict[str, Any]:
+    """IncidentResponseSchema's fields, from our own aggregate or view (no re-validation)."""
+    return {
+        "id": incident.id,
+        "status": incident.status,
+        "source": incident.source,
+        "description": incident.description,
+        "created_at": format_timestamp(incident.created_at),
+        "updated_at": format_timestamp(incident.updated_at),
+        "version": incident.version,
+    }
 
 
 def etag(version: int) -> str:

@@ -68,10 +68,12 @@ class RateLimiter:
 
 def setup_rate_limits(app: Sanic) -> None:
     settings = app.ctx.settings
+    limits = Limits.parse(settings.rate_limit_anonymous, settings.rate_limit_writes)
+    if not (limits.anonymous or limits.writes):
+        return  # both "off": no middleware at all
 
     @app.before_server_start
     async def create_limiter(app: Sanic) -> None:
-        limits = Limits.parse(settings.rate_limit_anonymous, settings.rate_limit_writes)
         app.ctx.limiter = RateLimiter(limits, settings.rate_limit_storage)
 
     @app.on_request(priority=90)

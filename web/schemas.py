@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
@@ -27,8 +28,15 @@ TIMESTAMP_FORMAT = "%d.%m.%Y %H:%M:%S"
 _TEXT = r"^[^\x00]*[^\x00-\x20\x7f][^\x00]*$"
 
 
+@lru_cache(maxsize=1 << 16)
 def format_timestamp(value: datetime) -> str:
-    return value.astimezone(UTC).strftime(TIMESTAMP_FORMAT)
+    """``TIMESTAMP_FORMAT`` in UTC. Every list item has two, and the same incidents come back on
+    page after page, so the strings are remembered (a hash lookup instead of formatting)."""
+    if value.utcoffset():
+        value = value.astimezone(UTC)
+    return "%02d.%02d.%04d %02d:%02d:%02d" % (  # noqa: UP031 (the fastest spelling here)
+        value.day, value.month, value.year, value.hour, value.minute, value.second,
+    )
 
 
 Timestamp = Annotated[

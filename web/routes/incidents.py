@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 
@@ -15,7 +16,8 @@ from web.errors import Problem
 from web.payloads import (
     etag,
     if_match,
-    incident_schema,
+    incident_body,
+    json_body,
     json_response,
     parse_body,
     parse_query,
@@ -70,7 +72,7 @@ def _incident_response(written: IncidentWrite, status: int = 200) -> HTTPRespons
         headers["Location"] = f"/api/v1/incidents/{written.state.id}"
     if written.replayed:
         headers["Idempotent-Replayed"] = "true"
-    return json_response(incident_schema(written.state), status=status, headers=headers)
+    return json_body(incident_body(written.state), status=status, headers=headers)
 
 
 @bp.get("/")
@@ -93,10 +95,12 @@ async def list_incidents(request: Request) -> HTTPResponse:
     query = parse_query(request, ListIncidentQuerySchema)
     status = query.status.value if query.status else None
     page = await request.app.ctx.runtime.queries.page(status, query.page, query.page_size)
-    return json_response(ListIncidentResponseSchema.model_construct(
-        items=[incident_schema(row) for row in page.items],
-        page=query.page, page_size=query.page_size, total=page.total,
-    ))
+    return json_body({
+        "items": [incident_body(row) for row in page.items],
+        "page": query.page,
+        "page_size": query.page_size,
+        "total": page.total,
+    })
 
 
 @bp.post("/")
@@ -124,10 +128,15 @@ async def create_incident(request: Request) -> HTTPResponse:
         raise Problem(422, "Idempotency-Key must be 1-255 visible ASCII characters",
                       errors=[{"loc": ["header", "Idempotency-Key"], "msg": "invalid key"}])
     body = parse_body(request, NewIncidentRequestSchema)
-    written = await runtime.blocking(
-        runtime.tracker.report_incident, body.source, body.description,
-        request.ctx.principal.actor, key,
-    )
+    actor = request.ctx.principal.actor
+    if key is None:  # nothing to look up first: hand the event to the group commit directly
+        written = await asyncio.wrap_future(
+            runtime.tracker.submit_report(body.source, body.description, actor)
+        )
+    else:
+        written = await runtime.blocking(
+            runtime.tracker.report_incident, body.source, body.description, actor, key
+        )
     await _visible(request, written)
     return _incident_response(written, status=201)
 
@@ -185,11 +194,11 @@ async def get_incident(request: Request, incident_id: str) -> HTTPResponse:
     query = parse_query(request, IncidentVersionQuerySchema)
     if query.version is not None:
         state = await runtime.blocking(runtime.tracker.incident_at, uid, query.version)
-        return json_response(incident_schema(state), headers={"ETag": etag(state.version)})
+        return json_body(incident_body(state), headers={"ETag": etag(state.version)})
     row = await runtime.queries.get(uid)
     if row is None:
         raise Problem(404, f"incident {uid} does not exist")
-    return json_response(incident_schema(row), headers={"ETag": etag(row.version)})
+    return json_body(incident_body(row), headers={"ETag": etag(row.version)})
 
 
 @bp.get("/<incident_id:str>/history")
