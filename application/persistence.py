@@ -12,6 +12,7 @@ from urllib.parse import unquote, urlsplit
 import psycopg
 from eventsourcing.persistence import InterfaceError, OperationalError
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
+from psycopg.sql import SQL, Identifier
 
 from application.breaker import DatabaseUnavailableError, breaker_for
 
@@ -158,6 +159,50 @@ class FailFastApplicationRecorder(PostgresApplicationRecorder):
         }
         pool.reconnect_timeout = RECONNECT_GIVE_UP
         super().__init__(datastore, **kwargs)
+        self._insert_through_locking_function()
+
+    def _insert_through_locking_function(self) -> None:
+        """Insert with one call of a server-side function that takes the table lock itself.
+
+        The library's own insert path sends LOCK, NOTIFY and INSERT as a pipeline and commits
+        after the reply: the events table stays locked while this process waits for the reply
+        and then for its interpreter lock, which on a busy worker is the longest part. The
+        library's database function (``POSTGRES_ENABLE_DB_FUNCTIONS``) is one round trip but
+        takes no lock, so notification ids could commit out of order and a projector skip one.
+        This function does both: the lock, then the insert, in one statement that commits on
+        the server, so the lock is held only as long as PostgreSQL needs.
+        """
+        params = {
+            "schema": Identifier(self.datastore.schema),
+            "function": Identifier(f"it_insert_events_locked_{self.datastore.originator_id_type}"),
+        }
+        self.pg_function_name_insert_events = (
+            f"it_insert_events_locked_{self.datastore.originator_id_type}"
+        )
+        self.sql_invoke_pg_function_insert_events = SQL(
+            "SELECT * FROM {schema}.{function}((%s))"
+        ).format(**params)
+        self.sql_create_pg_function_insert_events = SQL(
+            "CREATE OR REPLACE FUNCTION {schema}.{function}(events {schema}.{event}[]) "
+            "RETURNS SETOF bigint LANGUAGE plpgsql AS $BODY$ "
+            "BEGIN "
+            "LOCK TABLE {schema}.{table} IN EXCLUSIVE MODE; "
+            "NOTIFY {channel}; "
+            "RETURN QUERY INSERT INTO {schema}.{table} "
+            "(originator_id, originator_version, topic, state) "
+            "SELECT originator_id, originator_version, topic, state FROM unnest(events) "
+            "RETURNING notification_id; "
+            "END; $BODY$"
+        ).format(
+            **params,
+            event=Identifier(self.stored_event_type_name),
+            table=Identifier(self.events_table_name),
+            channel=Identifier(self.channel_name),
+        )
+        self.sql_create_statements[self.create_insert_function_statement_index] = (
+            self.sql_create_pg_function_insert_events
+        )
+        self.datastore.enable_db_functions = True
 
     def pass_breaker(self) -> None:
         admitted = self.breaker.admit()

@@ -1,9 +1,10 @@
 """The ``eventsourcing`` library's own recorder test cases, run against our PostgreSQL set-up.
 
-The recorder is built exactly as production builds it: ``event_store_env`` (DB functions off,
-so every insert takes the table lock that keeps notification ids in commit order) and our
-``FailFastApplicationRecorder``. If a setting ever let notification ids interleave, the
-projector could skip events; these cases would catch it.
+The recorder is built exactly as production builds it: ``event_store_env`` and our
+``FailFastApplicationRecorder``, which inserts through its own database function that takes the
+table lock keeping notification ids in commit order (the library's function takes none). If a
+setting ever let notification ids interleave, the projector could skip events; these cases
+would catch it.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ class _OurRecorder:
         self._factories.append(factory)
         recorder = factory.application_recorder()
         assert isinstance(recorder, FailFastApplicationRecorder)
-        assert not recorder.datastore.enable_db_functions
+        assert recorder.pg_function_name_insert_events.startswith("it_insert_events_locked")
         return recorder
 
     def tearDown(self) -> None:
