@@ -6,14 +6,13 @@ import os
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
+from tests.support.client import ApiClient
 from tests.support.databases import sqlite_url
 from tests.support.server import ROOT, Server
 from web.settings import Settings
@@ -50,46 +49,6 @@ def wait_for(condition: Callable[[], Any], timeout: float = 20.0, what: str = ""
     raise AssertionError(f"timed out after {timeout} s waiting for {what or condition}")
 
 
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
-
-
-class Client:
-    """The calls an integrating service makes, against one node."""
-
-    def __init__(self, url: str) -> None:
-        self.http = httpx.Client(base_url=url, timeout=20)
-
-    def register(self, name: str = "") -> str:
-        response = self.http.post(
-            "/api/v1/services/",
-            json={"name": name or f"deploy-{uuid.uuid4().hex[:8]}", "scopes": ["read", "write"]},
-        )
-        assert response.status_code == 201, response.text
-        return response.json()["id"]
-
-    def tokens(self, service_id: str) -> dict[str, Any]:
-        response = self.http.post("/api/v1/token/", json={"service_id": service_id})
-        assert response.status_code == 200, response.text
-        return response.json()
-
-    def create_incident(self, token: str, description: str = "") -> dict[str, Any]:
-        response = self.http.post(
-            "/api/v1/incidents/", headers=bearer(token),
-            json={"source": "monitoring", "description": description or "disk full on db-1"},
-        )
-        assert response.status_code == 201, response.text
-        return response.json()
-
-    def change_status(self, token: str, incident_id: str, status: str) -> dict[str, Any]:
-        response = self.http.patch(
-            f"/api/v1/incidents/{incident_id}", headers=bearer(token), json={"status": status}
-        )
-        assert response.status_code == 200, response.text
-        return response.json()
-
-    def close(self) -> None:
-        self.http.close()
 
 
 @pytest.fixture(scope="session")
@@ -102,12 +61,12 @@ def sqlite_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 
 
 @pytest.fixture(scope="session")
-def client(sqlite_server: Server) -> Iterator[Client]:
-    client = Client(sqlite_server.url)
+def client(sqlite_server: Server) -> Iterator[ApiClient]:
+    client = ApiClient(sqlite_server.url)
     yield client
     client.close()
 
 
 @pytest.fixture(scope="session")
-def writer_token(client: Client) -> str:
-    return client.tokens(client.register())["access_token"]
+def writer_token(client: ApiClient) -> str:
+    return client.tokens(client.register(name="deploy-writer"))["access_token"]

@@ -11,7 +11,8 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from tests.deploy.conftest import Client, run_cli
+from tests.deploy.conftest import run_cli
+from tests.support.client import ApiClient, bearer
 from tests.support.server import Server, free_port
 
 COMMANDS = ["serve", "project", "replay", "history", "keygen"]
@@ -130,10 +131,12 @@ def test_keygen_keep_existing_leaves_the_key_alone_and_succeeds(tmp_path: Path) 
 
 
 def test_history_prints_the_audit_trail_of_an_incident_created_through_the_api(
-    sqlite_server: Server, client: Client, writer_token: str,
+    sqlite_server: Server, client: ApiClient, writer_token: str,
 ) -> None:
-    incident = client.create_incident(writer_token, "checkout latency above 2 s")
-    client.change_status(writer_token, incident["id"], "in_progress")
+    incident = client.create_incident(
+        bearer(writer_token), description="checkout latency above 2 s"
+    )
+    client.change_status(bearer(writer_token), incident["id"], "in_progress")
     result = run_cli("history", incident["id"], cwd=sqlite_server.workdir,
                      env={"DATABASE_URL": sqlite_server.env["DATABASE_URL"]})
     assert result.returncode == 0, result.stderr
@@ -142,7 +145,7 @@ def test_history_prints_the_audit_trail_of_an_incident_created_through_the_api(
     assert "reported (monitoring): checkout latency above 2 s" in rows[0]
     assert "status new → in_progress" in rows[1]
     assert re.search(r"│ \d\d\.\d\d\.\d{4} \d\d:\d\d:\d\d │", rows[1]), rows[1]
-    assert result.stdout.count("deploy-") == 2  # the acting service's name, on each event
+    assert result.stdout.count("deploy-writer") == 2  # the acting service's name, on each event
 
 
 def test_history_of_an_unknown_incident_exits_1_and_says_so(sqlite_server: Server) -> None:
@@ -159,9 +162,9 @@ def test_history_rejects_an_id_that_is_not_a_uuid(tmp_path: Path) -> None:
 
 
 def test_replay_rebuilds_the_views_and_reports_events_per_second(
-    sqlite_server: Server, client: Client, writer_token: str,
+    sqlite_server: Server, client: ApiClient, writer_token: str,
 ) -> None:
-    client.create_incident(writer_token)
+    client.create_incident(bearer(writer_token))
     result = run_cli("replay", cwd=sqlite_server.workdir,
                      env={"DATABASE_URL": sqlite_server.env["DATABASE_URL"]})
     assert result.returncode == 0, result.stderr

@@ -17,7 +17,8 @@ from dataclasses import dataclass
 
 import pytest
 
-from tests.deploy.conftest import Client, bearer, clean_env, run_cli, wait_for
+from tests.deploy.conftest import clean_env, run_cli, wait_for
+from tests.support.client import ApiClient, bearer
 from tests.support.databases import PostgresDatabases
 from tests.support.server import ROOT, Server
 
@@ -26,8 +27,8 @@ NODE_ARGS = ("serve", "--no-projector", "--workers", "1")
 
 @dataclass
 class Cluster:
-    a: Client
-    b: Client
+    a: ApiClient
+    b: ApiClient
     projector: subprocess.Popen[bytes]
 
 
@@ -54,7 +55,7 @@ def cluster(
             )
         wait_for(lambda: "projector started" in log.read_text(), timeout=60,
                  what="the projector to start")
-        a, b = (Client(node.url) for node in nodes)
+        a, b = (ApiClient(node.url) for node in nodes)
         yield Cluster(a, b, projector)
         a.close()
         b.close()
@@ -78,7 +79,7 @@ def token(cluster: Cluster) -> str:
 def test_an_incident_created_on_one_node_is_immediately_readable_on_the_other(
     cluster: Cluster, token: str
 ) -> None:
-    created = cluster.a.create_incident(token, "payments API returns 502")
+    created = cluster.a.create_incident(bearer(token), description="payments API returns 502")
     response = cluster.b.http.get(f"/api/v1/incidents/{created['id']}", headers=bearer(token))
     assert response.status_code == 200, response.text
     assert response.json() == created
@@ -87,7 +88,7 @@ def test_an_incident_created_on_one_node_is_immediately_readable_on_the_other(
 def test_an_incident_created_on_one_node_is_immediately_listed_on_the_other(
     cluster: Cluster, token: str
 ) -> None:
-    created = cluster.a.create_incident(token)
+    created = cluster.a.create_incident(bearer(token))
     listing = cluster.b.http.get(  # the module's database is fresh: one page holds them all
         "/api/v1/incidents/", headers=bearer(token), params={"status": "new", "page_size": 50}
     ).json()
@@ -98,9 +99,9 @@ def test_an_incident_created_on_one_node_is_immediately_listed_on_the_other(
 def test_a_status_change_on_the_second_node_shows_in_the_history_read_on_the_first(
     cluster: Cluster, token: str
 ) -> None:
-    created = cluster.a.create_incident(token)
-    cluster.b.change_status(token, created["id"], "in_progress")
-    cluster.b.change_status(token, created["id"], "resolved")
+    created = cluster.a.create_incident(bearer(token))
+    cluster.b.change_status(bearer(token), created["id"], "in_progress")
+    cluster.b.change_status(bearer(token), created["id"], "resolved")
     history = cluster.a.http.get(
         f"/api/v1/incidents/{created['id']}/history", headers=bearer(token)
     ).json()

@@ -7,7 +7,6 @@ list tests compare totals before and after their own writes.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,6 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.support.client import ApiClient
 from tests.support.databases import PostgresDatabases, sqlite_url
 from tests.support.server import Server
 
@@ -23,63 +23,17 @@ PROBLEM_JSON = "application/problem+json"
 REGISTRATION_KEY = "let-me-register-0123456789"
 
 
-class Api:
+class Api(ApiClient):
     """A running server and the calls most tests start with."""
 
     def __init__(self, server: Server, backend: str) -> None:
+        super().__init__(server.url)
         self.server = server
         self.backend = backend
-        self.url = server.url
-        self.http = httpx.Client(base_url=server.url, timeout=15)
 
     @property
     def signing_key_file(self) -> Path:
         return Path(self.server.env["DEV_SIGNING_KEY_FILE"])
-
-    def register(self, scopes: tuple[str, ...] = ("read", "write"), name: str = "") -> str:
-        """A new service's id (the credential that mints its tokens)."""
-        response = self.http.post(
-            "/api/v1/services/",
-            json={"name": name or f"svc-{uuid.uuid4().hex[:8]}", "scopes": list(scopes)},
-        )
-        assert response.status_code == 201, response.text
-        return response.json()["id"]
-
-    def tokens(self, service_id: str) -> dict[str, Any]:
-        response = self.http.post("/api/v1/token/", json={"service_id": service_id})
-        assert response.status_code == 200, response.text
-        return response.json()
-
-    def session(self, scopes: tuple[str, ...] = ("read", "write")) -> dict[str, Any]:
-        """Tokens of a fresh service."""
-        return self.tokens(self.register(scopes))
-
-    def auth(self, scopes: tuple[str, ...] = ("read", "write")) -> dict[str, str]:
-        return bearer(self.session(scopes)["access_token"])
-
-    def create_incident(
-        self, headers: dict[str, str], source: str = "monitoring", description: str = ""
-    ) -> dict[str, Any]:
-        response = self.http.post(
-            "/api/v1/incidents/", headers=headers,
-            json={"source": source, "description": description or f"down {uuid.uuid4().hex}"},
-        )
-        assert response.status_code == 201, response.text
-        return response.json()
-
-    def patch_status(
-        self, headers: dict[str, str], incident_id: str, status: str
-    ) -> httpx.Response:
-        return self.http.patch(
-            f"/api/v1/incidents/{incident_id}", headers=headers, json={"status": status}
-        )
-
-    def close(self) -> None:
-        self.http.close()
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
 
 
 def start_server(

@@ -7,7 +7,8 @@ import time
 
 import httpx
 
-from tests.web.conftest import Api, assert_problem, bearer
+from tests.support.client import bearer
+from tests.web.conftest import Api, assert_problem
 
 FAST = 2.0  # seconds: a refusal must not cost the server more than this
 

@@ -9,7 +9,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.web.conftest import Api, assert_problem, bearer
+from tests.support.client import bearer
+from tests.web.conftest import Api, assert_problem
 from tests.web.forgery import (
     header_of,
     hs256_with_secret,

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import uuid
 
-from tests.web.conftest import Api, assert_problem, bearer
+from tests.support.client import bearer
+from tests.web.conftest import Api, assert_problem
 
 
 def client(address: str) -> dict[str, str]:

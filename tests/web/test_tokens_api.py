@@ -9,12 +9,12 @@ from collections.abc import Callable
 import httpx
 import pytest
 
+from tests.support.client import bearer
 from tests.web.conftest import (
     REGISTRATION_KEY,
     Api,
     assert_problem,
     assert_validation_problem,
-    bearer,
 )
 from tests.web.forgery import claims_of, header_of, resigned
 
