@@ -6,7 +6,6 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 from uuid import UUID
 
 import httpx
@@ -21,10 +20,6 @@ class Api(ApiClient):
         super().__init__(server.url, timeout)
         self.server = server
 
-    def bearer(self, scopes: tuple[str, ...] = ("read", "write")) -> dict[str, str]:
-        """An Authorization header for a fresh service."""
-        return self.auth(scopes)
-
     def service(
         self, scopes: tuple[str, ...] = ("read", "write")
     ) -> tuple[dict[str, str], str]:
@@ -32,9 +27,6 @@ class Api(ApiClient):
         service_id = self.register(scopes)
         auth = bearer(self.tokens(service_id)["access_token"])
         return auth, public_service_id(UUID(service_id))
-
-    def create(self, headers: dict[str, str], description: str = "disk full") -> dict[str, Any]:
-        return self.create_incident(headers, description=description)
 
     def wait_until_ready(self, status: int = 200, timeout: float = 20.0) -> httpx.Response:
         """Poll ``/ready`` until it answers ``status``."""

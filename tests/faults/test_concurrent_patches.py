@@ -81,7 +81,7 @@ def without_if_match(api: Api) -> tuple[list[Patch], list[dict[str, Any]], dict[
     """40 services PATCH one incident at once, each to a random target, without If-Match."""
     services = [api.service() for _ in range(CONCURRENT)]
     auth = services[0][0]
-    incident = api.create(auth)
+    incident = api.create_incident(auth)
     rng = random.Random(3)
     targets = rng.choices(["in_progress", "resolved", "closed"], weights=[10, 10, 1],
                           k=CONCURRENT)
@@ -134,8 +134,8 @@ def test_every_acknowledged_change_is_in_the_history_exactly_once(
 @pytest.fixture(scope="module")
 def with_the_same_if_match(api: Api) -> tuple[list[Patch], list[dict[str, Any]]]:
     """40 PATCHes of one incident at version 1, all with ``If-Match: "1"``."""
-    auth = api.bearer()
-    incident = api.create(auth)
+    auth = api.auth()
+    incident = api.create_incident(auth)
     targets = ["in_progress", "resolved", "closed"] * CONCURRENT
     patches = _patch_all_at_once(api, incident["id"], [
         Request(auth, "", targets[n], {"If-Match": '"1"'}) for n in range(CONCURRENT)

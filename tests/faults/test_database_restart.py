@@ -202,7 +202,7 @@ def outage(
     url = postgres.create()
     workdir = tmp_path_factory.mktemp("restart")
     with serving(url, workdir) as api:
-        load = Load(api, api.bearer())
+        load = Load(api, api.auth())
         threads = [threading.Thread(target=load.write, args=(n,)) for n in range(WRITERS)]
         threads.append(threading.Thread(target=load.read))
         for thread in threads:

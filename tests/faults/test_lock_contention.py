@@ -50,8 +50,8 @@ def contention(
     url = postgres.create()
     workdir: Path = tmp_path_factory.mktemp("lock")
     with serving(url, workdir, DB_LOCK_TIMEOUT=str(int(LOCK_TIMEOUT))) as api:
-        auth = api.bearer()
-        incident = api.create(auth)
+        auth = api.auth()
+        incident = api.create_incident(auth)
         path = f"/api/v1/incidents/{incident['id']}"
         writes: dict[str, Callable[[httpx.Client], httpx.Response]] = {
             f"create {n}": lambda c: c.post("/api/v1/incidents/", headers=auth,

@@ -80,8 +80,8 @@ def poisoned(
     workdir = tmp_path_factory.mktemp(f"poison-{request.param}")
     url = module_database(request.param, workdir)
     with serving(url, workdir, PROJECTION_STALL=str(STALL)) as api:
-        auth = api.bearer()
-        api.create(auth, "before the poison")
+        auth = api.auth()
+        api.create_incident(auth, description="before the poison")
         tracker = open_tracker(Settings(database_url=url, _env_file=None))  # type: ignore[call-arg]
         try:
             poison_id, good = _insert_poison(tracker, request.param)

@@ -42,8 +42,8 @@ def after_the_cut(
 ) -> Iterator[AfterTheCut]:
     url = postgres.create()
     with serving(url, tmp_path_factory.mktemp("stale")) as api:
-        auth = api.bearer()
-        incident = api.create(auth)
+        auth = api.auth()
+        incident = api.create_incident(auth)
         api.http.get("/api/v1/incidents/", headers=auth)  # every pool has connections now
         terminated = _cut_every_connection(url)
         calls = [
